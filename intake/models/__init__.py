@@ -1,0 +1,13 @@
+"""SQLAlchemy models, one module per aggregate."""
+from .account import AuthMethod, Dispatch, MailAccount, Validity
+from .collection import AccountLock, CollectedMessage, CollectionRun, FailedMessage
+from .queue import Queue, SystemAddress
+from .ticket import Article, Attachment, RawMessage, Ticket, TicketCounter, TicketState
+from .user import User, user_queue_grants
+from ._common import utcnow
+
+__all__ = [
+    "AccountLock", "Article", "Attachment", "AuthMethod", "CollectedMessage", "CollectionRun",
+    "Dispatch", "FailedMessage", "MailAccount", "Queue", "RawMessage", "SystemAddress", "Ticket",
+    "TicketCounter", "TicketState", "User", "Validity", "user_queue_grants", "utcnow",
+]

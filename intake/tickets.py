@@ -1,0 +1,127 @@
+"""Decision → rows: ticket (or follow-up), article, attachments, raw message.
+
+Everything here runs inside the caller's transaction; nothing commits. Ticket numbers
+are date-based and human-friendly (``YYYYMMDD`` + system id + 6-digit daily counter,
+e.g. ``2026112310000017``) and unique under concurrency: the daily counter is bumped
+with one atomic ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on both SQLite and
+PostgreSQL.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import timezone
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .models import Article, Attachment, Queue, RawMessage, Ticket, TicketCounter, TicketState, utcnow
+from .parsing import Address, ParsedMessage
+from .routing import Decision, Outcome
+
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def next_ticket_number(session: Session, system_id: str) -> str:
+    day = utcnow().strftime("%Y%m%d")
+    insert = _INSERT[session.get_bind().dialect.name]
+    statement = (
+        insert(TicketCounter)
+        .values(day=day, last=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": TicketCounter.last + 1})
+        .returning(TicketCounter.last)
+    )
+    sequence = session.execute(statement).scalar_one()
+    return f"{day}{system_id}{sequence:06d}"
+
+
+def store_raw(session: Session, raw: bytes) -> RawMessage:
+    row = RawMessage(sha256=hashlib.sha256(raw).hexdigest(), size=len(raw), data=raw)
+    session.add(row)
+    return row
+
+
+def store(
+    session: Session,
+    decision: Decision,
+    message: ParsedMessage,
+    raw: RawMessage,
+    *,
+    account_id: int | None,
+    system_id: str,
+    queue_ids: dict[str, int],
+) -> Article:
+    """Create the ticket (or pick the follow-up's ticket) and add the article. No commit."""
+    now = utcnow()
+    if decision.outcome is Outcome.FOLLOW_UP and decision.ticket is not None:
+        ticket = session.get(Ticket, decision.ticket.id)
+        if ticket.state == TicketState.CLOSED.value or ticket.state == TicketState.PENDING.value:
+            ticket.state = TicketState.OPEN.value
+        ticket.updated_at = now
+    elif decision.outcome is Outcome.NEW_TICKET:
+        ticket = Ticket(
+            number=next_ticket_number(session, system_id),
+            title=decision.title[:1000],
+            queue_id=queue_ids[decision.queue],
+            state=decision.state or TicketState.NEW.value,
+            priority=decision.priority or 3,
+            customer=message.from_.email if message.from_ else "",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(ticket)
+    else:
+        raise ValueError(f"cannot store a message with outcome {decision.outcome}")
+
+    article = Article(
+        ticket=ticket,
+        kind="email-in",
+        account_id=account_id,
+        subject=message.subject,
+        from_address=message.from_.email if message.from_ else "",
+        from_name=message.from_.name if message.from_ else "",
+        to=_addresses(message.to),
+        cc=_addresses(message.cc),
+        reply_to=_addresses(message.reply_to),
+        date=message.date.astimezone(timezone.utc).replace(tzinfo=None) if message.date else None,
+        message_id=(message.message_id or None) and message.message_id[:998],
+        in_reply_to=" ".join(message.in_reply_to),
+        references=" ".join(message.references),
+        body_text=message.text,
+        body_html=message.html,
+        flags=_flags(decision, message),
+        raw=raw,
+        created_at=now,
+    )
+    for part in message.attachments:
+        article.attachments.append(
+            Attachment(
+                filename=part.filename[:1000],
+                content_type=part.content_type[:255],
+                size=part.size,
+                sha256=part.sha256,
+                content_id=part.content_id,
+                inline=part.inline,
+                data=part.data,
+            )
+        )
+    session.add(article)
+    return article
+
+
+def queue_ids(session: Session) -> dict[str, int]:
+    return {name: id_ for id_, name in session.query(Queue.id, Queue.name)}
+
+
+def _addresses(addresses: list[Address]) -> str:
+    return ", ".join(f"{a.name} <{a.email}>" if a.name else a.email for a in addresses)
+
+
+def _flags(decision: Decision, message: ParsedMessage) -> dict:
+    flags = dict(decision.flags)
+    flags["routing"] = decision.steps
+    if message.problems:
+        flags["parse_problems"] = message.problems
+    if message.limit_exceeded:
+        flags["limit_exceeded"] = True
+    return flags
+
