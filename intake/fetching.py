@@ -137,6 +137,7 @@ def _collect(account: MailAccount, report: RunReport, lock, progress: Progress |
 
 def _collect_batch(session: Transport, ingestor: Ingestor, account: MailAccount,
                    batch: Sequence[MessageRef], keep_on_server: bool, report: RunReport) -> None:
+    """Download, store, commit (with the run's counters, for live progress), then remove or flag."""
     done: list[MessageRef] = []
     counts = RunReport(account=report.account)
     downloaded = list(session.fetch(batch))  # the whole batch first: the transaction below stays short
@@ -154,9 +155,12 @@ def _collect_batch(session: Transport, ingestor: Ingestor, account: MailAccount,
             if result.ticket_number:
                 counts.tickets.append(result.ticket_number)
     account.messages_collected += counts.stored
-    db.session.commit()  # the messages are stored; only now touch them on the server
     for name in ("fetched", "duplicates", "failed", "stored"):
         setattr(report, name, getattr(report, name) + getattr(counts, name))
+    run = db.session.get(CollectionRun, report.run_id)
+    run.listed, run.fetched, run.stored = report.listed, report.fetched, report.stored
+    run.duplicates, run.failed, run.too_large = report.duplicates, report.failed, report.too_large
+    db.session.commit()  # the messages are stored; only now touch them on the server
     report.problems += counts.problems
     report.tickets += counts.tickets[: max(0, 1000 - len(report.tickets))]
     if keep_on_server:
