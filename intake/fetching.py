@@ -141,9 +141,9 @@ def _collect_batch(session: Transport, ingestor: Ingestor, account: MailAccount,
     done: list[MessageRef] = []
     counts = RunReport(account=report.account)
     downloaded = list(session.fetch(batch))  # the whole batch first: the transaction below stays short
-    for ref, raw in downloaded:
+    results = ingestor.process_batch([(ref.key, raw) for ref, raw in downloaded])
+    for (ref, _), result in zip(downloaded, results):
         counts.fetched += 1
-        result = ingestor.process(raw, ref.key)
         done.append(ref)
         if result.outcome == "duplicate":
             counts.duplicates += 1

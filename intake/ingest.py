@@ -1,15 +1,19 @@
-"""One raw message through the pipeline: dedup → parse → route → store, or keep it as failed mail.
+"""Raw messages through the pipeline: dedup → parse → route → store, or keep them as failed mail.
 
-Used by the collection run, ``intake import`` and ``intake failed reprocess`` alike.
-Nothing here commits: the caller commits a batch, and only then touches the server.
-Each message runs in its own savepoint, so one message that raises is stored as
-failed mail (raw + error) and the batch goes on.
+Used by the collection run (a batch at a time), ``intake import`` and
+``intake failed reprocess``. Nothing here commits: the caller commits, and only then
+touches the server.
+
+The fast path stores a whole batch with one flush (SQLAlchemy batches the INSERTs).
+If that flush fails, the batch is rolled back to its savepoint and redone one message
+at a time, each in its own savepoint, so the one message that cannot be stored
+becomes failed mail (raw + error) and the others are stored as usual.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +21,7 @@ from sqlalchemy.orm import Session
 from .models import Article, CollectedMessage, FailedMessage, MailAccount, Queue, SystemAddress, Ticket
 from .parsing import parse_message
 from .routing import AccountFacts, Outcome, RoutingContext, TicketRef, route
-from .tickets import queue_ids, store, store_raw
+from .tickets import assign_ticket_numbers, queue_ids, store, store_raw
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,17 @@ class IngestResult:
     article_id: int | None = None
     failed_id: int | None = None
     error: str | None = None
+    _article: Article | None = field(default=None, repr=False)
+    _failed: FailedMessage | None = field(default=None, repr=False)
+
+    def _resolve(self) -> "IngestResult":
+        """Fill in ids once the batch is flushed."""
+        if self._article is not None:
+            self.article_id, self.ticket_number = self._article.id, self._article.ticket.number
+        if self._failed is not None:
+            self.failed_id = self._failed.id
+        self._article = self._failed = None
+        return self
 
 
 class Ingestor:
@@ -59,22 +74,64 @@ class Ingestor:
             )
         else:
             self.facts = AccountFacts(id=None, name="import", dispatch="queue" if queue else "to", queue=queue)
+        self._pending: dict[str, Ticket] = {}  # message-id / ticket number → ticket not yet flushed
 
-    # -- the pipeline --
+    # -- the fast path: a whole batch, one flush --
+    def process_batch(self, items: list[tuple[str | None, bytes]]) -> list[IngestResult]:
+        """Process (server_key, raw) pairs; returns one result per pair, in order."""
+        hashes = [hashlib.sha256(raw).hexdigest() for _, raw in items]
+        seen = self._seen_hashes(set(hashes))
+        savepoint = self.session.begin_nested()
+        try:
+            with self.session.no_autoflush:
+                results = []
+                for (key, raw), sha256 in zip(items, hashes):
+                    if self.account is not None and sha256 in seen:
+                        self._remember(key, sha256, None, "duplicate")
+                        results.append(IngestResult("duplicate"))
+                        continue
+                    seen.add(sha256)
+                    results.append(self._prepare(raw, sha256, key))
+                assign_ticket_numbers(self.session, self.system_id)
+            self.session.flush()
+            savepoint.commit()
+        except Exception:  # noqa: BLE001 - redo one by one: only the culprit becomes failed mail
+            savepoint.rollback()
+            log.info("batch of %d messages failed to store; retrying one by one", len(items), exc_info=True)
+            self._pending.clear()
+            return [self.process(raw, key) for key, raw in items]
+        finally:
+            self._pending.clear()
+        return [result._resolve() for result in results]
+
+    def _prepare(self, raw: bytes, sha256: str, server_key: str | None) -> IngestResult:
+        try:
+            return self._store(raw, sha256, server_key)
+        except Exception as exc:  # noqa: BLE001 - a message that cannot be parsed or routed is kept as failed mail
+            log.warning("message from account %s failed: %s", self.facts.name, exc, exc_info=True)
+            return self._failed(raw, sha256, server_key, f"{type(exc).__name__}: {exc}")
+
+    # -- the careful path: one message, its own savepoint --
     def process(self, raw: bytes, server_key: str | None = None) -> IngestResult:
         sha256 = hashlib.sha256(raw).hexdigest()
-        if self.account is not None and self._seen_content(sha256):
+        if self.account is not None and self._seen_hashes({sha256}):
             self._remember(server_key, sha256, None, "duplicate")
             return IngestResult("duplicate")
         savepoint = self.session.begin_nested()
         try:
-            result = self._store(raw, sha256, server_key)
+            with self.session.no_autoflush:
+                result = self._store(raw, sha256, server_key)
+                assign_ticket_numbers(self.session, self.system_id)
+            self.session.flush()
             savepoint.commit()
-            return result
         except Exception as exc:  # noqa: BLE001 - any failure becomes failed mail, never a lost message
             savepoint.rollback()
+            self._pending.clear()
             log.warning("message from account %s failed: %s", self.facts.name, exc, exc_info=True)
-            return self.store_failed(raw, sha256, server_key, f"{type(exc).__name__}: {exc}")
+            result = self._failed(raw, sha256, server_key, f"{type(exc).__name__}: {exc}")
+            self.session.flush()
+        self._pending.clear()
+        return result._resolve()
 
     def _store(self, raw: bytes, sha256: str, server_key: str | None) -> IngestResult:
         message = parse_message(raw)
@@ -82,44 +139,48 @@ class Ingestor:
         if decision.outcome is Outcome.IGNORE:
             self._remember(server_key, sha256, message.message_id, Outcome.IGNORE.value)
             return IngestResult(Outcome.IGNORE.value)
-        raw_row = store_raw(self.session, raw)
-        article = store(self.session, decision, message, raw_row, account_id=self.facts.id,
-                        system_id=self.system_id, queue_ids=self.queue_ids)
-        self.session.flush()
-        self._remember(server_key, sha256, message.message_id, decision.outcome.value, article_id=article.id)
-        return IngestResult(decision.outcome.value, ticket_number=article.ticket.number, article_id=article.id)
+        article = store(self.session, decision, message, store_raw(self.session, raw),
+                        account_id=self.facts.id, queue_ids=self.queue_ids)
+        if message.message_id:
+            self._pending[message.message_id] = article.ticket
+        self._remember(server_key, sha256, message.message_id, decision.outcome.value, article=article)
+        return IngestResult(decision.outcome.value, _article=article)
 
-    def store_failed(self, raw: bytes, sha256: str, server_key: str | None, error: str) -> IngestResult:
+    def _failed(self, raw: bytes, sha256: str, server_key: str | None, error: str) -> IngestResult:
         failed = FailedMessage(account_id=self.facts.id, raw=store_raw(self.session, raw),
                                server_key=server_key, error=error[:10000])
         self.session.add(failed)
-        self.session.flush()
-        self._remember(server_key, sha256, None, "failed", failed_id=failed.id)
-        return IngestResult("failed", failed_id=failed.id, error=error)
+        self._remember(server_key, sha256, None, "failed", failed=failed)
+        return IngestResult("failed", error=error, _failed=failed)
 
     # -- dedup keys --
-    def _seen_content(self, sha256: str) -> bool:
-        query = select(CollectedMessage.id).where(
-            CollectedMessage.account_id == self.account.id, CollectedMessage.sha256 == sha256
+    def _seen_hashes(self, hashes: set[str]) -> set[str]:
+        if self.account is None or not hashes:
+            return set()
+        query = select(CollectedMessage.sha256).where(
+            CollectedMessage.account_id == self.account.id, CollectedMessage.sha256.in_(hashes)
         )
-        return self.session.execute(query.limit(1)).first() is not None
+        return set(self.session.scalars(query))
 
-    def _remember(self, server_key, sha256, message_id, outcome, article_id=None, failed_id=None) -> None:
+    def _remember(self, server_key, sha256, message_id, outcome, article=None, failed=None) -> None:
         if self.account is None or server_key is None:
             return
         self.session.add(CollectedMessage(
             account_id=self.account.id, server_key=server_key, sha256=sha256,
             message_id=(message_id or "")[:998] or None, outcome=outcome,
-            article_id=article_id, failed_id=failed_id,
+            article=article, failed=failed,
         ))
 
-    # -- lookups handed to routing --
+    # -- lookups handed to routing (tickets of this batch first: they are not flushed yet) --
     def _ticket_by_number(self, number: str) -> TicketRef | None:
-        ticket = self.session.scalar(select(Ticket).where(Ticket.number == number))
-        return _ref(ticket)
+        pending = next((t for t in self._pending.values() if t.number == number), None)
+        return _ref(pending or self.session.scalar(select(Ticket).where(Ticket.number == number)))
 
     def _ticket_by_message_ids(self, ids: list[str]) -> TicketRef | None:
         ids = [i for i in ids if i][:50]
+        for message_id in ids:
+            if message_id in self._pending:
+                return _ref(self._pending[message_id])
         if not ids:
             return None
         query = select(Ticket).join(Article).where(Article.message_id.in_(ids)).order_by(Article.id.desc()).limit(1)
@@ -129,4 +190,5 @@ class Ingestor:
 def _ref(ticket: Ticket | None) -> TicketRef | None:
     if ticket is None:
         return None
-    return TicketRef(id=ticket.id, number=ticket.number, queue=ticket.queue.name, state=ticket.state)
+    queue = ticket.queue.name if ticket.queue is not None else None
+    return TicketRef(id=ticket.id, number=ticket.number, queue=queue, state=ticket.state, handle=ticket)

@@ -18,6 +18,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from email.utils import getaddresses
 
 from .parsing import ParsedMessage
@@ -37,10 +38,11 @@ class Outcome(str, enum.Enum):
 
 @dataclass(frozen=True)
 class TicketRef:
-    id: int
-    number: str
-    queue: str
+    id: int | None  # None while the ticket is not yet flushed
+    number: str | None
+    queue: str | None
     state: str
+    handle: Any = field(default=None, compare=False, repr=False)  # the caller's own object, passed back
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,30 @@ from .routing import Decision, Outcome
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def next_ticket_number(session: Session, system_id: str) -> str:
+def reserve_ticket_numbers(session: Session, system_id: str, count: int = 1) -> list[str]:
+    """``count`` consecutive numbers of today, in one atomic statement."""
     day = utcnow().strftime("%Y%m%d")
     insert = _INSERT[session.get_bind().dialect.name]
     statement = (
         insert(TicketCounter)
-        .values(day=day, last=1)
-        .on_conflict_do_update(index_elements=["day"], set_={"last": TicketCounter.last + 1})
+        .values(day=day, last=count)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": TicketCounter.last + count})
         .returning(TicketCounter.last)
     )
-    sequence = session.execute(statement).scalar_one()
-    return f"{day}{system_id}{sequence:06d}"
+    last = session.execute(statement).scalar_one()
+    return [f"{day}{system_id}{sequence:06d}" for sequence in range(last - count + 1, last + 1)]
+
+
+def next_ticket_number(session: Session, system_id: str) -> str:
+    return reserve_ticket_numbers(session, system_id, 1)[0]
+
+
+def assign_ticket_numbers(session: Session, system_id: str) -> None:
+    """Number every new ticket in the session that has none yet (one reservation for a whole batch)."""
+    unnumbered = [obj for obj in session.new if isinstance(obj, Ticket) and not obj.number]
+    if unnumbered:
+        for ticket, number in zip(unnumbered, reserve_ticket_numbers(session, system_id, len(unnumbered))):
+            ticket.number = number
 
 
 def store_raw(session: Session, raw: bytes) -> RawMessage:
@@ -47,21 +60,22 @@ def store(
     raw: RawMessage,
     *,
     account_id: int | None,
-    system_id: str,
     queue_ids: dict[str, int],
 ) -> Article:
-    """Create the ticket (or pick the follow-up's ticket) and add the article. No commit."""
+    """Create the ticket (or pick the follow-up's ticket) and add the article. No flush, no commit.
+
+    New tickets get their number from :func:`assign_ticket_numbers` before the flush.
+    """
     now = utcnow()
     if decision.outcome is Outcome.FOLLOW_UP and decision.ticket is not None:
-        ticket = session.get(Ticket, decision.ticket.id)
+        ticket = decision.ticket.handle or session.get(Ticket, decision.ticket.id)
         if ticket.state == TicketState.CLOSED.value or ticket.state == TicketState.PENDING.value:
             ticket.state = TicketState.OPEN.value
         ticket.updated_at = now
     elif decision.outcome is Outcome.NEW_TICKET:
         ticket = Ticket(
-            number=next_ticket_number(session, system_id),
+            queue=session.get(Queue, queue_ids[decision.queue]),
             title=decision.title[:1000],
-            queue_id=queue_ids[decision.queue],
             state=decision.state or TicketState.NEW.value,
             priority=decision.priority or 3,
             customer=message.from_.email if message.from_ else "",

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ._common import utcnow
-from .ticket import RawMessage
+from .ticket import Article, RawMessage
 
 
 class CollectedMessage(db.Model):
@@ -32,8 +32,10 @@ class CollectedMessage(db.Model):
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     failed_id: Mapped[int | None] = mapped_column(ForeignKey("failed_messages.id", ondelete="SET NULL"))
     outcome: Mapped[str] = mapped_column(String(20))  # new-ticket, follow-up, ignored, failed, duplicate
-    removed_from_server: Mapped[bool] = mapped_column(default=False)
     collected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    article: Mapped["Article | None"] = relationship()
+    failed: Mapped["FailedMessage | None"] = relationship()
 
 
 class CollectionRun(db.Model):

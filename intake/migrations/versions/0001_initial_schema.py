@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:19:40.211661
+Create Date: 2026-11-23 11:36:38.940970
 """
 from alembic import op
 import sqlalchemy as sa
@@ -222,7 +222,6 @@ def upgrade() -> None:
     sa.Column('article_id', sa.Integer(), nullable=True),
     sa.Column('failed_id', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=False),
-    sa.Column('removed_from_server', sa.Boolean(), nullable=False),
     sa.Column('collected_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['mail_accounts.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['article_id'], ['articles.id'], ondelete='SET NULL'),
