@@ -21,6 +21,11 @@ DEFAULTS: dict[str, object] = {
     "SYSTEM_ID": "10",  # two digits inside every ticket number
     "TICKET_HOOK": "Ticket#",  # subject tag: "[Ticket#2026112310000017]"
     "DEFAULT_QUEUE": "Raw",  # queue for mail no rule places elsewhere
+    "FOLLOWUP_SEARCH_BODY": False,  # also look for a ticket number in the body
+    "FOLLOWUP_SUBJECT_NEEDS_KNOWN_SENDER": False,  # hijack guard for subject-only follow-ups
+    "FOLLOWUP_CLOSED_ACTION": "reopen",  # follow-up to a closed ticket: reopen | new-ticket | append
+    "AUTO_ANSWER_LIMIT_PER_HOUR": 10,  # automatic answers to one sender per hour at most
+    "MESSAGE_ID_DOMAIN": None,  # domain of Message-IDs Intake generates; None: this host's FQDN
     "FETCH_BATCH_SIZE": 100,  # messages per UID FETCH / pipelined RETR batch
     "SCHEDULER_TICK_SECONDS": 15,  # how often the scheduler looks for due accounts
     "PENDING_TIMEOUT_SECONDS": 3600,  # a queued/running fetch older than this may be enqueued again
@@ -52,6 +57,15 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config["ENCRYPTION_KEY"] = _instance_secret(
             instance / "encryption_key", lambda: Fernet.generate_key().decode()
         )
+
+    if app.config["FOLLOWUP_CLOSED_ACTION"] not in ("reopen", "new-ticket", "append"):
+        from .errors import ValidationError
+
+        raise ValidationError("INTAKE_FOLLOWUP_CLOSED_ACTION must be reopen, new-ticket or append")
+    if not app.config["MESSAGE_ID_DOMAIN"]:
+        import socket
+
+        app.config["MESSAGE_ID_DOMAIN"] = socket.getfqdn() or "localhost"
 
     url = str(app.config["DATABASE_URL"])
     if url.startswith("postgresql://"):

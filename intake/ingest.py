@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Article, CollectedMessage, FailedMessage, MailAccount, Queue, SystemAddress, Ticket
+from .followup import FollowUpPolicy
+from .models import (Article, CollectedMessage, FailedMessage, FilterRule, MailAccount, Queue, SystemAddress, Ticket,
+                     utcnow)
 from .parsing import parse_message
 from .routing import AccountFacts, Outcome, RoutingContext, TicketRef, route
-from .tickets import assign_ticket_numbers, queue_ids, store, store_raw
+from .rules import CompiledRule, compile_rule
+from .tickets import assign_ticket_numbers, owner_ids, queue_ids, store, store_raw
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +67,13 @@ class Ingestor:
             queues=set(self.queue_ids),
             addresses={a.email.lower(): a.queue.name for a in session.scalars(select(SystemAddress))},
             ticket_hook=config["TICKET_HOOK"],
+            rules=load_rules(session),
+            policy=follow_up_policy(config),
             find_ticket_by_number=self._ticket_by_number,
             find_ticket_by_message_ids=self._ticket_by_message_ids,
+            ticket_senders=self._ticket_senders,
         )
+        self.owner_ids = owner_ids(session)
         if account is not None:
             self.facts = AccountFacts(
                 id=account.id, name=account.name, trusted=account.trusted, dispatch=account.dispatch,
@@ -133,6 +140,34 @@ class Ingestor:
         self._pending.clear()
         return result._resolve()
 
+    def reprocess(self, failed: FailedMessage) -> IngestResult:
+        """Run failed mail through the pipeline again; on success it is marked reprocessed."""
+        raw = failed.raw.data
+        sha256 = hashlib.sha256(raw).hexdigest()
+        savepoint = self.session.begin_nested()
+        try:
+            with self.session.no_autoflush:
+                result = self._store(raw, sha256, None)
+                assign_ticket_numbers(self.session, self.system_id)
+            self.session.flush()
+            savepoint.commit()
+        except Exception as exc:  # noqa: BLE001 - it stays failed, with the new error
+            savepoint.rollback()
+            self._pending.clear()
+            failed.error = f"{type(exc).__name__}: {exc}"[:10000]
+            return IngestResult("failed", failed_id=failed.id, error=failed.error)
+        self._pending.clear()
+        result._resolve()
+        failed.reprocessed_at = utcnow()
+        for collected in self.session.scalars(select(CollectedMessage).where(CollectedMessage.failed_id == failed.id)):
+            collected.outcome, collected.article_id = result.outcome, result.article_id
+        return result
+
+    def route_only(self, raw: bytes):
+        """Parse and route without storing anything (``intake route --explain``, the rule preview)."""
+        message = parse_message(raw)
+        return message, route(message, self.facts, self.context)
+
     def _store(self, raw: bytes, sha256: str, server_key: str | None) -> IngestResult:
         message = parse_message(raw)
         decision = route(message, self.facts, self.context)
@@ -140,7 +175,7 @@ class Ingestor:
             self._remember(server_key, sha256, message.message_id, Outcome.IGNORE.value)
             return IngestResult(Outcome.IGNORE.value)
         article = store(self.session, decision, message, store_raw(self.session, raw),
-                        account_id=self.facts.id, queue_ids=self.queue_ids)
+                        account_id=self.facts.id, queue_ids=self.queue_ids, owner_ids=self.owner_ids)
         if message.message_id:
             self._pending[message.message_id] = article.ticket
         self._remember(server_key, sha256, message.message_id, decision.outcome.value, article=article)
@@ -185,6 +220,29 @@ class Ingestor:
             return None
         query = select(Ticket).join(Article).where(Article.message_id.in_(ids)).order_by(Article.id.desc()).limit(1)
         return _ref(self.session.scalar(query))
+
+
+    def _ticket_senders(self, ref: TicketRef) -> set[str]:
+        ticket: Ticket = ref.handle
+        senders = {ticket.customer.lower()} if ticket.customer else set()
+        if ticket.id is None:
+            return senders | {a.from_address.lower() for a in ticket.articles}
+        query = select(Article.from_address).where(Article.ticket_id == ticket.id).distinct()
+        return senders | {address.lower() for address in self.session.scalars(query)}
+
+
+def load_rules(session: Session) -> list[CompiledRule]:
+    """Enabled filter rules in order, compiled (they were validated when saved)."""
+    query = select(FilterRule).where(FilterRule.enabled.is_(True)).order_by(FilterRule.position, FilterRule.id)
+    return [compile_rule(r.name, r.conditions, r.actions, r.match_all, r.stop) for r in session.scalars(query)]
+
+
+def follow_up_policy(config) -> FollowUpPolicy:
+    return FollowUpPolicy(
+        search_body=bool(config["FOLLOWUP_SEARCH_BODY"]),
+        subject_needs_known_sender=bool(config["FOLLOWUP_SUBJECT_NEEDS_KNOWN_SENDER"]),
+        closed_action=str(config["FOLLOWUP_CLOSED_ACTION"]),
+    )
 
 
 def _ref(ticket: Ticket | None) -> TicketRef | None:

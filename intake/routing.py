@@ -1,33 +1,34 @@
 """Where does a message go? ParsedMessage + account facts → Decision. Pure: no database.
 
-The pipeline is fixed and readable, in the spirit of OTOBO's PostMaster:
+A fixed, readable pipeline in the spirit of OTOBO's PostMaster:
 
-1. follow-up check (ticket number in the subject, or a known Message-ID in
-   In-Reply-To/References),
-2. trusted ``X-Intake-*`` headers (trusted accounts only),
-3. dispatch: by recipient address, or the account's fixed queue,
-4. the outcome: new ticket / follow-up / ignored.
+1. detect machine-made mail (auto-reply, bulk, loop, bounce) — recorded, never answered;
+2. read trusted ``X-Intake-*`` headers (trusted accounts only); ``X-Intake-Ignore`` ends here;
+3. filter rules, in order (may ignore, set fields, or stop further rules);
+4. a bounce attaches to the ticket of the message it is about;
+5. follow-up check (:mod:`intake.followup`), with the closed-ticket policy;
+6. new ticket: dispatch by recipient address or the account's fixed queue, then the
+   fields set by trusted headers and rules (rules win: they are the administrator's).
 
-Everything that is looked up in the database is handed in through
-:class:`RoutingContext` as plain data or a lookup function, so the same function
-serves collection, ``intake import`` and ``intake route --explain``.
+Everything looked up in the database is handed in through :class:`RoutingContext`
+as plain data or lookup functions, so the same function serves collection,
+``intake import`` and ``intake route --explain``.
 """
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 from email.utils import getaddresses
+from typing import Any
 
+from . import automation, followup, rules
 from .parsing import ParsedMessage
+from .ticket_fields import SETTABLE, truthy, validate
 
 #: Headers that name the envelope/recipient address, most specific first.
 DISPATCH_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To")
-STATES = ("new", "open", "pending", "closed")
-PRIORITY_WORDS = {"very low": 1, "low": 2, "normal": 3, "high": 4, "very high": 5}
-TRUE_WORDS = {"1", "yes", "true", "on"}
+ticket_numbers_in = followup.ticket_numbers_in
 
 
 class Outcome(str, enum.Enum):
@@ -60,8 +61,11 @@ class RoutingContext:
     queues: set[str]
     addresses: dict[str, str]  # system address (lower-case) → queue name
     ticket_hook: str = "Ticket#"
+    rules: list[rules.CompiledRule] = field(default_factory=list)
+    policy: followup.FollowUpPolicy = field(default_factory=followup.FollowUpPolicy)
     find_ticket_by_number: Callable[[str], TicketRef | None] = lambda number: None
     find_ticket_by_message_ids: Callable[[list[str]], TicketRef | None] = lambda ids: None
+    ticket_senders: Callable[[TicketRef], set[str]] = lambda ticket: set()
 
 
 @dataclass
@@ -70,10 +74,19 @@ class Decision:
     queue: str | None = None
     ticket: TicketRef | None = None
     title: str = ""
-    priority: int | None = None
-    state: str | None = None
+    fields: dict = field(default_factory=dict)  # new ticket: priority, state, owner, customer, tags
+    updates: dict = field(default_factory=dict)  # follow-up: changes to the existing ticket
+    auto_answer: bool = True  # False for machine-made mail: never answer it automatically
     steps: list[str] = field(default_factory=list)
     flags: dict = field(default_factory=dict)
+
+    @property
+    def priority(self) -> int | None:
+        return self.fields.get("priority")
+
+    @property
+    def state(self) -> str | None:
+        return self.fields.get("state")
 
     def explain(self) -> str:
         if self.outcome is Outcome.FOLLOW_UP and self.ticket:
@@ -87,45 +100,85 @@ class Decision:
 
 def route(message: ParsedMessage, account: AccountFacts, context: RoutingContext) -> Decision:
     decision = Decision(outcome=Outcome.NEW_TICKET, title=message.subject.strip() or "(no subject)")
-    trusted = _trusted_headers(message, account, decision)
 
-    if _truthy(trusted.get("ignore")):
-        decision.outcome = Outcome.IGNORE
-        decision.steps.append("X-Intake-Ignore is set on a trusted account: the message is ignored")
-        return decision
+    machine = automation.detect(message, set(context.addresses))
+    decision.flags.update(machine.flags())
+    decision.auto_answer = not machine.machine_made
+    if machine.machine_made:
+        decision.steps.append("machine-made (" + "; ".join(machine.reasons) + "): no automatic answer")
 
-    ticket = _find_follow_up(message, context, decision)
-    if ticket is not None:
-        decision.outcome = Outcome.FOLLOW_UP
-        decision.ticket = ticket
-        decision.queue = ticket.queue
-        return decision
+    trusted, trusted_followup = _trusted_headers(message, account, decision)
+    if truthy(trusted.get("ignore")):
+        return _ignore(decision, "X-Intake-Ignore is set on a trusted account")
+
+    rule_fields = _apply_rules(message, context, decision)
+    if rule_fields.pop("ignore", False):
+        return _ignore(decision, "a filter rule ignores the message")
+
+    match = _bounce_target(machine, context, decision) or _follow_up(message, context, decision)
+    if match is not None:
+        ticket = match.ticket
+        if ticket.state == "closed" and context.policy.closed_action == "new-ticket":
+            decision.steps.append(f"ticket {ticket.number} is closed and closed tickets take no follow-ups: new ticket")
+            decision.flags["closed_ticket"] = ticket.number
+        else:
+            return _as_follow_up(decision, ticket, trusted_followup, context)
 
     decision.queue = _dispatch(message, account, context, decision)
-    _apply_trusted(trusted, context, decision)
+    _set_fields(decision, trusted, "X-Intake", context)
+    _set_fields(decision, rule_fields, "filter rule", context)
     return decision
 
 
-# --- follow-ups ---
-def _find_follow_up(message: ParsedMessage, context: RoutingContext, decision: Decision) -> TicketRef | None:
-    for number in ticket_numbers_in(message.subject, context.ticket_hook):
-        ticket = context.find_ticket_by_number(number)
-        if ticket is not None:
-            decision.steps.append(f"the subject names ticket {number}")
-            return ticket
-        decision.steps.append(f"the subject names ticket {number}, which does not exist")
-    referenced = [*message.in_reply_to, *reversed(message.references)]
-    if referenced:
-        ticket = context.find_ticket_by_message_ids(referenced)
-        if ticket is not None:
-            decision.steps.append(f"In-Reply-To/References name a message of ticket {ticket.number}")
-            return ticket
-    return None
+def _ignore(decision: Decision, why: str) -> Decision:
+    decision.outcome = Outcome.IGNORE
+    decision.steps.append(why + ": the message is ignored")
+    return decision
 
 
-def ticket_numbers_in(subject: str, hook: str) -> list[str]:
-    """Ticket numbers tagged in a subject: ``[Ticket#2026112310000017]`` or ``Ticket#2026…``."""
-    return re.findall(re.escape(hook) + r"\s*:?\s*(\d{10,20})", subject or "", flags=re.IGNORECASE)
+# --- follow-ups and bounces ---
+def _follow_up(message: ParsedMessage, context: RoutingContext, decision: Decision):
+    match, steps = followup.find(message, context.ticket_hook, context.policy,
+                                 by_number=context.find_ticket_by_number,
+                                 by_message_ids=context.find_ticket_by_message_ids,
+                                 senders_of=context.ticket_senders)
+    decision.steps += steps
+    if match is not None:
+        decision.steps.append(match.how)
+    return match
+
+
+def _bounce_target(machine: automation.Automation, context: RoutingContext, decision: Decision):
+    if not (machine.bounce and machine.original_message_id):
+        return None
+    ticket = context.find_ticket_by_message_ids([machine.original_message_id])
+    if ticket is None:
+        return None
+    failed = ", ".join(machine.failed_recipients) or "unknown recipients"
+    decision.steps.append(f"bounce of message {machine.original_message_id} of ticket {ticket.number} "
+                          f"(failed: {failed})")
+    return followup.Match(ticket, "bounce")
+
+
+def _as_follow_up(decision: Decision, ticket: TicketRef, trusted_followup: dict, context: RoutingContext) -> Decision:
+    decision.outcome = Outcome.FOLLOW_UP
+    decision.ticket = ticket
+    decision.queue = ticket.queue
+    if ticket.state in ("closed", "pending") and context.policy.closed_action != "append":
+        decision.updates["state"] = "open"
+        decision.steps.append(f"ticket {ticket.number} was {ticket.state}: reopened")
+    for name, value in trusted_followup.items():
+        if name not in SETTABLE or name == "title":
+            continue
+        checked, refused = validate(name, value, context.queues)
+        if refused:
+            decision.steps.append(f"X-Intake-FollowUp-{name.title()}: {refused}")
+        else:
+            decision.updates[name] = checked
+            decision.steps.append(f"X-Intake-FollowUp-{name.title()} sets {name} {checked}")
+    if decision.updates:
+        decision.flags["follow_up_updates"] = {k: v for k, v in decision.updates.items()}
+    return decision
 
 
 # --- dispatch ---
@@ -154,56 +207,62 @@ def recipient_candidates(message: ParsedMessage) -> Iterable[tuple[str, str]]:
                 yield header, address.email
 
 
-# --- trusted headers ---
-def _trusted_headers(message: ParsedMessage, account: AccountFacts, decision: Decision) -> dict[str, str]:
-    found = {name[len("X-Intake-"):].lower(): value.strip()
-             for name, value in message.headers if name.lower().startswith("x-intake-")}
-    if found and not account.trusted:
+# --- trusted headers and rules ---
+def _trusted_headers(message: ParsedMessage, account: AccountFacts, decision: Decision) -> tuple[dict, dict]:
+    fields: dict[str, str] = {}
+    followups: dict[str, str] = {}
+    for name, value in message.headers:
+        lower = name.lower()
+        if lower.startswith("x-intake-followup-"):
+            followups[lower[len("x-intake-followup-"):]] = value.strip()
+        elif lower.startswith("x-intake-"):
+            fields[lower[len("x-intake-"):]] = value.strip()
+    if (fields or followups) and not account.trusted:
         decision.steps.append(f"X-Intake-* headers ignored: account {account.name} is not trusted")
-        decision.flags["untrusted_headers_ignored"] = sorted(found)
-        return {}
-    return found
+        decision.flags["untrusted_headers_ignored"] = sorted(fields) + sorted("followup-" + k for k in followups)
+        return {}, {}
+    return fields, followups
 
 
-def _apply_trusted(trusted: dict[str, str], context: RoutingContext, decision: Decision) -> None:
-    applied: dict[str, str] = {}
-    if queue := trusted.get("queue"):
-        if queue in context.queues:
-            decision.queue = queue
-            applied["queue"] = queue
-            decision.steps.append(f"X-Intake-Queue sets queue {queue}")
+def _apply_rules(message: ParsedMessage, context: RoutingContext, decision: Decision) -> dict:
+    merged: dict = {}
+    fired = []
+    for rule in context.rules:
+        if not rules.matches(rule, message):
+            continue
+        fired.append(rule.name)
+        merged.update(rule.actions)
+        decision.steps.append(f"filter rule {rule.name!r} matches: " +
+                              (", ".join(f"{k}={v}" for k, v in rule.actions.items()) or "no action") +
+                              ("; no further rules" if rule.stop else ""))
+        if rule.stop or truthy(rule.actions.get("ignore")):
+            break
+    if fired:
+        decision.flags["rules"] = fired
+    merged["ignore"] = truthy(merged.get("ignore"))
+    return merged
+
+
+def _set_fields(decision: Decision, values: dict, source: str, context: RoutingContext) -> None:
+    applied = {}
+    for name, value in values.items():
+        if name not in SETTABLE:
+            continue
+        checked, refused = validate(name, value, context.queues)
+        label = f"{source}-{name.title()}" if source == "X-Intake" else f"{source} {name}"
+        if refused:
+            decision.steps.append(f"{label}: {refused}")
+            if name == "queue":
+                decision.flags["unknown_queue"] = str(value)
+            continue
+        if name == "queue":
+            decision.queue = checked
+        elif name == "title":
+            decision.title = checked
         else:
-            decision.flags["unknown_queue"] = queue
-            decision.steps.append(f"X-Intake-Queue names unknown queue {queue!r}: normal dispatch kept")
-    if priority := trusted.get("priority"):
-        value = _priority(priority)
-        if value is None:
-            decision.steps.append(f"X-Intake-Priority {priority!r} is not 1-5 or a priority name: ignored")
-        else:
-            decision.priority = value
-            applied["priority"] = str(value)
-            decision.steps.append(f"X-Intake-Priority sets priority {value}")
-    if state := trusted.get("state"):
-        if state.lower() in STATES:
-            decision.state = state.lower()
-            applied["state"] = decision.state
-            decision.steps.append(f"X-Intake-State sets state {decision.state}")
-        else:
-            decision.steps.append(f"X-Intake-State {state!r} is not one of {', '.join(STATES)}: ignored")
-    if title := trusted.get("title"):
-        decision.title = title
-        applied["title"] = title
-        decision.steps.append("X-Intake-Title sets the title")
+            decision.fields[name] = checked
+        applied[name] = checked
+        decision.steps.append(f"{label} sets {name} {checked}")
     if applied:
-        decision.flags["trusted_headers"] = applied
-
-
-def _priority(value: str) -> int | None:
-    value = value.strip().lower()
-    if value.isdigit() and 1 <= int(value) <= 5:
-        return int(value)
-    return PRIORITY_WORDS.get(value)
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in TRUE_WORDS
+        key = "trusted_headers" if source == "X-Intake" else "rule_fields"
+        decision.flags.setdefault(key, {}).update(applied)

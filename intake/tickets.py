@@ -61,27 +61,31 @@ def store(
     *,
     account_id: int | None,
     queue_ids: dict[str, int],
+    owner_ids: dict[str, int] | None = None,
 ) -> Article:
-    """Create the ticket (or pick the follow-up's ticket) and add the article. No flush, no commit.
+    """Create the ticket (or update the follow-up's ticket) and add the article. No flush, no commit.
 
     New tickets get their number from :func:`assign_ticket_numbers` before the flush.
+    ``owner_ids`` maps lower-case user e-mail addresses to user ids (for owner fields).
     """
     now = utcnow()
+    problems: dict = {}
     if decision.outcome is Outcome.FOLLOW_UP and decision.ticket is not None:
         ticket = decision.ticket.handle or session.get(Ticket, decision.ticket.id)
-        if ticket.state == TicketState.CLOSED.value or ticket.state == TicketState.PENDING.value:
-            ticket.state = TicketState.OPEN.value
+        _apply(ticket, decision.updates, session, queue_ids, owner_ids or {}, problems)
         ticket.updated_at = now
     elif decision.outcome is Outcome.NEW_TICKET:
         ticket = Ticket(
             queue=session.get(Queue, queue_ids[decision.queue]),
             title=decision.title[:1000],
-            state=decision.state or TicketState.NEW.value,
-            priority=decision.priority or 3,
+            state=TicketState.NEW.value,
+            priority=3,
             customer=message.from_.email if message.from_ else "",
+            tags=[],
             created_at=now,
             updated_at=now,
         )
+        _apply(ticket, decision.fields, session, queue_ids, owner_ids or {}, problems)
         session.add(ticket)
     else:
         raise ValueError(f"cannot store a message with outcome {decision.outcome}")
@@ -102,7 +106,7 @@ def store(
         references=" ".join(message.references),
         body_text=message.text,
         body_html=message.html,
-        flags=_flags(decision, message),
+        flags={**_flags(decision, message), **problems},
         raw=raw,
         created_at=now,
     )
@@ -120,6 +124,30 @@ def store(
         )
     session.add(article)
     return article
+
+
+def _apply(ticket: Ticket, fields: dict, session: Session, queue_ids: dict[str, int],
+           owner_ids: dict[str, int], problems: dict) -> None:
+    """Set validated ticket fields (see intake.ticket_fields) on a ticket."""
+    for name, value in fields.items():
+        if name == "queue":
+            ticket.queue = session.get(Queue, queue_ids[value])
+        elif name in ("state", "priority", "customer"):
+            setattr(ticket, name, value)
+        elif name == "tags":
+            ticket.tags = list(dict.fromkeys([*(ticket.tags or []), *value]))
+        elif name == "owner":
+            owner_id = owner_ids.get(str(value).lower())
+            if owner_id is None:
+                problems["unknown_owner"] = value
+            else:
+                ticket.owner_id = owner_id
+
+
+def owner_ids(session: Session) -> dict[str, int]:
+    from .models import User
+
+    return {email.lower(): id_ for id_, email in session.query(User.id, User.email)}
 
 
 def queue_ids(session: Session) -> dict[str, int]:

@@ -201,6 +201,7 @@ def make_message(subject: str, *, to: str = "support@example.com", sender: str =
     message["Message-ID"] = make_msgid(domain="example.org")
     message["Date"] = "Mon, 23 Nov 2026 10:00:00 +0000"
     for name, value in (headers or {}).items():
+        del message[name]
         message[name] = value
     message.set_content(body)
     return bytes(message)

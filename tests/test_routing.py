@@ -48,4 +48,4 @@ def test_trusted_priority_words_and_bad_values():
     decision = decide(make_message("x", headers={"X-Intake-Priority": "very high", "X-Intake-State": "bogus"}),
                       account=TRUSTED)
     assert decision.priority == 5 and decision.state is None
-    assert "X-Intake-State 'bogus' is not one of" in decision.explain()
+    assert "X-Intake-State: state 'bogus' is not one of" in decision.explain()

@@ -41,11 +41,13 @@ def cli() -> None:
     """Intake: collect mail from many mailboxes into helpdesk tickets."""
 
 
-from . import admin, collect, tickets  # noqa: E402  - modules register their commands on `cli`
+from . import admin, collect, mail, rules, tickets  # noqa: E402  - modules register their commands on `cli`
 
 admin.register(cli)
 collect.register(cli)
 tickets.register(cli)
+mail.register(cli)
+rules.register(cli)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 from .account import AuthMethod, Dispatch, MailAccount, Validity
 from .collection import AccountLock, CollectedMessage, CollectionRun, FailedMessage
 from .queue import Queue, SystemAddress
+from .rules import AutoAnswer, FilterRule
 from .ticket import Article, Attachment, RawMessage, Ticket, TicketCounter, TicketState
 from .user import User, user_queue_grants
 from ._common import utcnow
@@ -10,4 +11,5 @@ __all__ = [
     "AccountLock", "Article", "Attachment", "AuthMethod", "CollectedMessage", "CollectionRun",
     "Dispatch", "FailedMessage", "MailAccount", "Queue", "RawMessage", "SystemAddress", "Ticket",
     "TicketCounter", "TicketState", "User", "Validity", "user_queue_grants", "utcnow",
+    "AutoAnswer", "FilterRule",
 ]
