@@ -54,6 +54,31 @@ def test_rq_worker_collects_an_account_enqueued_by_the_scheduler(rq_config, app,
     assert scheduling.tick() == [], "not due again before its interval"
 
 
+def test_scheduler_command_enqueues_due_accounts_for_the_workers(rq_config, app, cli, dovecot, mailbox, certs,
+                                                                 subprocess_env):
+    user, password = mailbox
+    dovecot.deliver(user, [make_message("scheduled")])
+    cli(*account_args(dovecot, "pop3s", user, name="acct", ca_file=str(certs.ca_cert)),
+        env={"MAILBOX_PASSWORD": password})
+    cli(*account_args(dovecot, "pop3s", user, name="off", ca_file=str(certs.ca_cert)), "--disabled",
+        env={"MAILBOX_PASSWORD": password})
+    db.session.commit()
+    tick = subprocess.run(["intake", "scheduler", "--once"], env=subprocess_env, capture_output=True, text=True,
+                          timeout=60)
+    assert tick.returncode == 0, tick.stderr
+    assert tick.stdout.strip() == "enqueued accounts 1", "disabled accounts are not scheduled"
+    worker = subprocess.run(["intake", "worker", "--burst"], env=subprocess_env, capture_output=True, text=True,
+                            timeout=120)
+    assert worker.returncode == 0, worker.stderr
+    assert _tickets() == 1
+
+
+def test_worker_and_scheduler_need_redis(cli):
+    for command in (("worker", "--burst"), ("scheduler", "--once")):
+        result = cli(*command)
+        assert result.exit_code == 1 and "needs INTAKE_REDIS_URL" in result.output
+
+
 def test_a_failing_account_backs_off_and_never_delays_the_others(app, cli, dovecot, mailbox, certs):
     user, password = mailbox
     dovecot.deliver(user, [make_message("good mail")])
