@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .followup import FollowUpPolicy
+from .followup import OWN_MESSAGE_ID, FollowUpPolicy, ticket_numbers_in
 from .models import (Article, CollectedMessage, FailedMessage, FilterRule, MailAccount, Queue, SystemAddress, Ticket,
                      utcnow)
-from .parsing import parse_message
+from .parsing import ParsedMessage, parse_message
 from .routing import AccountFacts, Outcome, RoutingContext, TicketRef, route
 from .rules import CompiledRule, compile_rule
 from .tickets import assign_ticket_numbers, owner_ids, queue_ids, store, store_raw
@@ -81,7 +81,9 @@ class Ingestor:
             )
         else:
             self.facts = AccountFacts(id=None, name="import", dispatch="queue" if queue else "to", queue=queue)
-        self._pending: dict[str, Ticket] = {}  # message-id / ticket number → ticket not yet flushed
+        self._pending: dict[str, Ticket] = {}  # message-id → ticket not yet flushed
+        self._known_ids: dict = {}  # prefetched for the batch: message-id → (article id, ticket) or None
+        self._known_numbers: dict = {}  # prefetched for the batch: ticket number → ticket or None
 
     # -- the fast path: a whole batch, one flush --
     def process_batch(self, items: list[tuple[str | None, bytes]]) -> list[IngestResult]:
@@ -91,14 +93,20 @@ class Ingestor:
         savepoint = self.session.begin_nested()
         try:
             with self.session.no_autoflush:
+                fresh = []
+                for index, ((key, raw), sha256) in enumerate(zip(items, hashes)):
+                    if self.account is None or sha256 not in seen:
+                        seen.add(sha256)
+                        fresh.append(index)
+                parsed = {index: _parse_or_none(items[index][1]) for index in fresh}
+                self._prefetch([message for message in parsed.values() if message is not None])
                 results = []
-                for (key, raw), sha256 in zip(items, hashes):
-                    if self.account is not None and sha256 in seen:
+                for index, ((key, raw), sha256) in enumerate(zip(items, hashes)):
+                    if index not in parsed:
                         self._remember(key, sha256, None, "duplicate")
                         results.append(IngestResult("duplicate"))
-                        continue
-                    seen.add(sha256)
-                    results.append(self._prepare(raw, sha256, key))
+                    else:
+                        results.append(self._prepare(raw, sha256, key, parsed[index]))
                 assign_ticket_numbers(self.session, self.system_id)
             self.session.flush()
             savepoint.commit()
@@ -109,11 +117,29 @@ class Ingestor:
             return [self.process(raw, key) for key, raw in items]
         finally:
             self._pending.clear()
+            self._known_ids, self._known_numbers = {}, {}
         return [result._resolve() for result in results]
 
-    def _prepare(self, raw: bytes, sha256: str, server_key: str | None) -> IngestResult:
+    def _prefetch(self, messages: list[ParsedMessage]) -> None:
+        """Answer the follow-up lookups of a whole batch with two queries instead of one per message."""
+        ids = {i for m in messages for i in (*m.in_reply_to, *m.references) if i}
+        numbers = {n for m in messages for n in ticket_numbers_in(m.subject, self.context.ticket_hook)}
+        numbers |= {own.group(1) for i in ids if (own := OWN_MESSAGE_ID.match(i))}
+        self._known_ids = dict.fromkeys(ids)
+        for chunk in _chunks(sorted(ids), 500):
+            query = select(Article.message_id, Article.id, Ticket).join(Ticket).where(Article.message_id.in_(chunk))
+            for message_id, article_id, ticket in self.session.execute(query):
+                known = self._known_ids.get(message_id)
+                if known is None or known[0] < article_id:
+                    self._known_ids[message_id] = (article_id, ticket)
+        self._known_numbers = dict.fromkeys(numbers)
+        for chunk in _chunks(sorted(numbers), 500):
+            for ticket in self.session.scalars(select(Ticket).where(Ticket.number.in_(chunk))):
+                self._known_numbers[ticket.number] = ticket
+
+    def _prepare(self, raw: bytes, sha256: str, server_key: str | None, message: ParsedMessage | None) -> IngestResult:
         try:
-            return self._store(raw, sha256, server_key)
+            return self._store(raw, sha256, server_key, message)
         except Exception as exc:  # noqa: BLE001 - a message that cannot be parsed or routed is kept as failed mail
             log.warning("message from account %s failed: %s", self.facts.name, exc, exc_info=True)
             return self._failed(raw, sha256, server_key, f"{type(exc).__name__}: {exc}")
@@ -168,8 +194,9 @@ class Ingestor:
         message = parse_message(raw)
         return message, route(message, self.facts, self.context)
 
-    def _store(self, raw: bytes, sha256: str, server_key: str | None) -> IngestResult:
-        message = parse_message(raw)
+    def _store(self, raw: bytes, sha256: str, server_key: str | None,
+               message: ParsedMessage | None = None) -> IngestResult:
+        message = message or parse_message(raw)
         decision = route(message, self.facts, self.context)
         if decision.outcome is Outcome.IGNORE:
             self._remember(server_key, sha256, message.message_id, Outcome.IGNORE.value)
@@ -208,8 +235,9 @@ class Ingestor:
 
     # -- lookups handed to routing (tickets of this batch first: they are not flushed yet) --
     def _ticket_by_number(self, number: str) -> TicketRef | None:
-        pending = next((t for t in self._pending.values() if t.number == number), None)
-        return _ref(pending or self.session.scalar(select(Ticket).where(Ticket.number == number)))
+        if number in self._known_numbers:
+            return _ref(self._known_numbers[number])
+        return _ref(self.session.scalar(select(Ticket).where(Ticket.number == number)))
 
     def _ticket_by_message_ids(self, ids: list[str]) -> TicketRef | None:
         ids = [i for i in ids if i][:50]
@@ -218,6 +246,9 @@ class Ingestor:
                 return _ref(self._pending[message_id])
         if not ids:
             return None
+        if all(i in self._known_ids for i in ids):
+            found = [self._known_ids[i] for i in ids if self._known_ids[i] is not None]
+            return _ref(max(found, key=lambda pair: pair[0])[1]) if found else None
         query = select(Ticket).join(Article).where(Article.message_id.in_(ids)).order_by(Article.id.desc()).limit(1)
         return _ref(self.session.scalar(query))
 
@@ -229,6 +260,18 @@ class Ingestor:
             return senders | {a.from_address.lower() for a in ticket.articles}
         query = select(Article.from_address).where(Article.ticket_id == ticket.id).distinct()
         return senders | {address.lower() for address in self.session.scalars(query)}
+
+
+def _parse_or_none(raw: bytes) -> ParsedMessage | None:
+    try:
+        return parse_message(raw)
+    except Exception:  # noqa: BLE001 - parse_message is total; if it ever raises, _store raises again → failed mail
+        return None
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def load_rules(session: Session) -> list[CompiledRule]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import insert_sentinel, JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -25,6 +25,7 @@ class CollectedMessage(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    _sentinel = insert_sentinel("_sentinel")  # lets one INSERT … RETURNING add a whole batch (see ingest)
     account_id: Mapped[int] = mapped_column(ForeignKey("mail_accounts.id", ondelete="CASCADE"))
     server_key: Mapped[str] = mapped_column(String(255))
     message_id: Mapped[str | None] = mapped_column(String(998))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import insert_sentinel, JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..extensions import db
@@ -29,6 +29,7 @@ class Ticket(db.Model):
     __table_args__ = (Index("ix_tickets_queue_updated", "queue_id", "updated_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    _sentinel = insert_sentinel("_sentinel")  # lets one INSERT … RETURNING add a whole batch (see ingest)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     title: Mapped[str] = mapped_column(String(1000), default="")
     queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
@@ -61,6 +62,7 @@ class RawMessage(db.Model):
     __tablename__ = "raw_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    _sentinel = insert_sentinel("_sentinel")  # lets one INSERT … RETURNING add a whole batch (see ingest)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int]
     data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
@@ -71,6 +73,7 @@ class Article(db.Model):
     __tablename__ = "articles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    _sentinel = insert_sentinel("_sentinel")  # lets one INSERT … RETURNING add a whole batch (see ingest)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="email-in")  # email-in, email-out, note
     account_id: Mapped[int | None] = mapped_column(ForeignKey("mail_accounts.id", ondelete="SET NULL"))
@@ -104,6 +107,7 @@ class Attachment(db.Model):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    _sentinel = insert_sentinel("_sentinel")  # lets one INSERT … RETURNING add a whole batch (see ingest)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(1000))
     content_type: Mapped[str] = mapped_column(String(255))

@@ -32,6 +32,7 @@ def upgrade() -> None:
     )
     op.create_table('raw_messages',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('_sentinel', sa.Integer(), nullable=True),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=True),
@@ -107,6 +108,7 @@ def upgrade() -> None:
     )
     op.create_table('tickets',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('_sentinel', sa.Integer(), nullable=True),
     sa.Column('number', sa.String(length=32), nullable=False),
     sa.Column('title', sa.String(length=1000), nullable=False),
     sa.Column('queue_id', sa.Integer(), nullable=False),
@@ -136,6 +138,7 @@ def upgrade() -> None:
     )
     op.create_table('articles',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('_sentinel', sa.Integer(), nullable=True),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=True),
@@ -199,6 +202,7 @@ def upgrade() -> None:
     )
     op.create_table('attachments',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('_sentinel', sa.Integer(), nullable=True),
     sa.Column('article_id', sa.Integer(), nullable=False),
     sa.Column('filename', sa.String(length=1000), nullable=False),
     sa.Column('content_type', sa.String(length=255), nullable=False),
@@ -215,6 +219,7 @@ def upgrade() -> None:
 
     op.create_table('collected_messages',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('_sentinel', sa.Integer(), nullable=True),
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('server_key', sa.String(length=255), nullable=False),
     sa.Column('message_id', sa.String(length=998), nullable=True),
