@@ -21,6 +21,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(queues)
     cli.add_command(addresses)
     cli.add_command(users)
+    cli.add_command(db_group)
     accounts.register(cli)
 
 
@@ -159,3 +160,23 @@ def users_list(as_json: bool) -> None:
     rows = [{"id": u.id, "email": u.email, "admin": u.is_admin, "active": u.active}
             for u in db.session.scalars(select(User).order_by(User.email))]
     emit_json(rows) if as_json else table([list(r.values()) for r in rows], ["ID", "EMAIL", "ADMIN", "ACTIVE"])
+
+
+# --- schema (for developers and upgrades) ---
+@click.group("db", cls=AppGroup)
+def db_group() -> None:
+    """Database schema migrations (Alembic)."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations (`intake init` does this too)."""
+    migrate.upgrade()
+    click.echo("schema is current")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def db_revision(message: str) -> None:
+    """Autogenerate a migration from the models (review it before committing)."""
+    migrate.revision(message)
