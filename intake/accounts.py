@@ -22,9 +22,13 @@ FIELDS = {
     "connect_timeout": int, "read_timeout": int, "trusted": bool, "dispatch": str, "queue": "queue",
     "validity": str, "enabled": bool, "interval_seconds": int, "keep_on_server": bool,
     "max_messages_per_run": int, "max_message_size": int, "worker_queue": "optional", "comment": str,
+    # OAuth2 (auth_method "oauth2"); checked by intake.oauth.config.check_account
+    "oauth_provider": "oauth_provider", "oauth_grant": "optional", "sasl_mechanism": "upper",
 }
 MIN_INTERVAL_SECONDS = 30
 SECRET_FIELDS = {"password"}
+#: Fields that hold a related row (compared by identity).
+RELATION_FIELDS = {"queue", "oauth_provider"}
 
 
 def find_account(ref: str | int) -> MailAccount:
@@ -46,15 +50,19 @@ def apply_settings(account: MailAccount, values: dict) -> list[str]:
         if field not in FIELDS:
             raise ValidationError(f"unknown account setting {field!r}; settings are: {', '.join(FIELDS)}")
         value = _convert(field, FIELDS[field], raw)
-        if field == "queue":
-            if getattr(account, "queue", None) is not value:
-                account.queue = value
+        if field in RELATION_FIELDS:
+            if getattr(account, field, None) is not value:
+                setattr(account, field, value)
                 changed.append(field)
             continue
         if getattr(account, field) != value:
             setattr(account, field, value)
             changed.append(field)
     validate(account)
+    if account.id is not None and {"auth_method", "oauth_provider", "oauth_grant"} & set(changed):
+        from .oauth import clear_tokens
+
+        clear_tokens([account])  # tokens from another provider or grant are of no use any more
     return changed
 
 
@@ -87,6 +95,9 @@ def validate(account: MailAccount) -> None:
             raise ValidationError(f"{field} must be a positive number")
     if not (account.folder or "").strip():
         raise ValidationError("the IMAP folder must not be empty (the usual one is INBOX)")
+    from .oauth.config import check_account  # OAuth2 provider, grant, SASL mechanism
+
+    check_account(account)
 
 
 def transport_settings(account: MailAccount) -> TransportSettings:
@@ -115,14 +126,17 @@ def describe(account: MailAccount) -> dict:
     for field in FIELDS:
         if field in SECRET_FIELDS:
             data["password_set"] = bool(account.password)
-        elif field == "queue":
-            data["queue"] = account.queue.name if account.queue else None
+        elif field in RELATION_FIELDS:
+            related = getattr(account, field)
+            data[field] = related.name if related else None
         else:
             data[field] = getattr(account, field)
     data["effective_port"] = account.port or (cls.default_port if cls else None)
     for field in ("last_run_at", "last_success_at", "next_run_at", "pending_since"):
         value = getattr(account, field)
         data[field] = value.isoformat() + "Z" if value else None
+    data["oauth_status"] = account.oauth_status
+    data["oauth_error"] = account.oauth_error
     data["consecutive_failures"] = account.consecutive_failures
     data["last_error"] = account.last_error
     data["messages_collected"] = account.messages_collected
@@ -136,6 +150,22 @@ def _convert(field: str, kind, raw):
         return raw or None
     if kind == "optional":
         return raw or None
+    if kind == "upper":
+        return str(raw).strip().upper() or None
+    if kind == "oauth_provider":
+        if raw in ("", None):
+            return None
+        from .models import OAuthProviderConfig
+
+        if isinstance(raw, OAuthProviderConfig):
+            return raw
+        from .oauth.config import find_provider
+
+        try:
+            return find_provider(raw)
+        except NotFound:
+            raise ValidationError(f"there is no OAuth2 provider {raw!r}; add it with "
+                                  f"`intake oauth providers add {raw} --kind …`") from None
     if kind == "port":
         if raw in ("", None):
             return None

@@ -29,6 +29,8 @@ from .errors import AccountNotCollectable
 from .extensions import db
 from .ingest import Ingestor
 from .locks import account_lock
+from .oauth import OAuthError
+from .oauth import session as oauth_session
 from .models import CollectedMessage, CollectionRun, MailAccount, Validity, utcnow
 from .transport import MessageRef, Transport, TransportError, get_transport
 
@@ -87,7 +89,7 @@ def collect(account_id: int, trigger: str = "manual", progress: Progress | None 
         try:
             _collect(account, report, lock, progress)
             report.status = "partial" if (report.problems or report.failed) else "ok"
-        except TransportError as exc:
+        except (TransportError, OAuthError) as exc:  # OAuthError: the account needs authorization, or the provider is down
             db.session.rollback()
             report.status, report.error = "error", str(exc)
         except Exception as exc:
@@ -107,8 +109,10 @@ def collect(account_id: int, trigger: str = "manual", progress: Progress | None 
 def _collect(account: MailAccount, report: RunReport, lock, progress: Progress | None) -> None:
     config = current_app.config
     transport_cls = get_transport(account.protocol)
+    credentials = accounts.credentials(account)  # OAuth2: a fresh token before any connection is opened
     with transport_cls(accounts.transport_settings(account)) as session:
-        session.authenticate(accounts.credentials(account))
+        # an OAuth2 token the server rejects is refreshed once and tried once more
+        oauth_session.authenticate(session, account, credentials)
         refs = session.list_messages()
         report.listed = len(refs)
         known = set(db.session.scalars(

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import abc
 import ssl
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
+
+from .registry import EntryPointRegistry
 
 ENTRY_POINT_GROUP = "intake.transports"
 
@@ -186,36 +187,7 @@ class Transport(abc.ABC):
 
 
 # --- registry ---
-_registry: dict[str, type[Transport]] | None = None
-
-
-def available_transports() -> dict[str, type[Transport]]:
-    """All installed transport plugins by name (loaded once per process)."""
-    global _registry
-    if _registry is None:
-        found: dict[str, type[Transport]] = {}
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            cls = ep.load()
-            if not (isinstance(cls, type) and issubclass(cls, Transport)):
-                raise TypeError(f"entry point {ep.name} = {ep.value} is not a Transport subclass")
-            found[ep.name] = cls
-        _registry = found
-    return _registry
-
-
-def reset_registry() -> None:
-    """Forget loaded plugins (tests install plugins at run time)."""
-    global _registry
-    _registry = None
-
-
-def get_transport(name: str) -> type[Transport]:
-    transports = available_transports()
-    try:
-        return transports[name]
-    except KeyError:
-        known = ", ".join(sorted(transports)) or "none"
-        raise UnknownTransport(f"no transport plugin named {name!r} is installed (installed: {known})") from None
-
-
-SecretFilter = Callable[[str], str]
+_registry = EntryPointRegistry(ENTRY_POINT_GROUP, Transport, UnknownTransport, "transport plugin named")
+available_transports = _registry.all
+reset_registry = _registry.reset
+get_transport = _registry.get

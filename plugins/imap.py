@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import imaplib
 import re
-import ssl
 from collections.abc import Iterable, Iterator, Sequence
 
 from intake.transport import (
@@ -38,8 +37,8 @@ class _Recording:
     _redact_next = False
 
     def send(self, data: bytes) -> None:
-        if self._transcript is not None:
-            if self._redact_next:
+        if self._transcript is not None and data != b"\r\n":
+            if self._redact_next and not data.startswith(self.tagpre):  # a SASL response, not the command
                 self._transcript.client("<redacted SASL response>")
             else:
                 self._transcript.client(_LOGIN.sub(rb"\1 <redacted>", data).decode("ascii", "replace").rstrip())
@@ -107,6 +106,10 @@ class IMAP(Transport):
             # client must answer it with an empty response before the final NO.
             conn.authenticate(mechanism, lambda _challenge: next(answers, b""))
         except imaplib.IMAP4.error as exc:
+            if f"AUTH={mechanism}" not in conn.capabilities:  # not a token problem: refreshing would not help
+                offered = " ".join(c[5:] for c in conn.capabilities if c.startswith("AUTH=")) or "none"
+                raise AuthenticationError(f"the IMAP server does not offer SASL {mechanism} (it offers: {offered}): "
+                                          f"{_text(exc)}") from None
             raise TokenRejected(f"the IMAP server rejected the OAuth2 access token: {_text(exc)}") from None
 
     def _select(self) -> None:
@@ -260,9 +263,7 @@ class IMAPTLS(IMAP):
         conn = super()._connect()
         try:
             conn.starttls(ssl_context=self.settings.ssl_context())
-        except (ssl.SSLCertVerificationError, ssl.CertificateError):
-            raise
-        except imaplib.IMAP4.error as exc:
+        except imaplib.IMAP4.error as exc:  # TLS errors propagate to connect_errors()
             raise ConnectError(f"the IMAP server did not accept STARTTLS: {_text(exc)}") from None
         return conn
 

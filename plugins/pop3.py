@@ -26,6 +26,8 @@ from ._common import b64, connect_errors, sasl_initial_response
 
 # poplib refuses lines longer than this; real mail sometimes has them.
 poplib._MAXLINE = max(poplib._MAXLINE, 1 << 20)
+#: RFC 5034 §4: the longest AUTH command that may carry the initial response.
+MAX_AUTH_COMMAND_OCTETS = 255
 
 
 class _Recording:
@@ -42,6 +44,12 @@ class _Recording:
             elif text.upper().startswith("AUTH ") and text.count(" ") >= 2:
                 text = " ".join(text.split(" ")[:2]) + " <redacted>"
             self._transcript.client(text)
+        super()._putline(line)  # type: ignore[misc]
+
+    def _putline_redacted(self, line: bytes) -> None:
+        """A SASL response line: sent as is, shown redacted."""
+        if self._transcript is not None:
+            self._transcript.client("<redacted SASL response>")
         super()._putline(line)  # type: ignore[misc]
 
     def _getline(self):
@@ -100,12 +108,26 @@ class POP3(Transport):
         mechanism = credentials.sasl_mechanism.upper()
         payload = b64(sasl_initial_response(mechanism, credentials, self.settings))
         # poplib has no AUTH helper, and its _shortcmd would take a "+ challenge" for "+OK".
-        conn._putcmd(f"AUTH {mechanism} {payload}")
-        line, _ = conn._getline()
-        if line.startswith(b"+ ") or line == b"+":
+        # RFC 5034 §4: an initial response that makes the command longer than 255 octets
+        # is sent after the server's "+ " instead (always the case with real tokens).
+        command = f"AUTH {mechanism} {payload}"
+        if len(command) > MAX_AUTH_COMMAND_OCTETS:
+            conn._putcmd(f"AUTH {mechanism}")
+            line, _ = conn._getline()
+            if _is_continuation(line):
+                conn._putline_redacted(payload.encode("ascii"))
+                line, _ = conn._getline()
+        else:
+            conn._putcmd(command)
+            line, _ = conn._getline()
+        if _is_continuation(line):
             conn._putcmd("")  # answer the error challenge with an empty response
             line, _ = conn._getline()
         if not line.startswith(b"+OK"):
+            offered = self.capabilities.get("SASL")
+            if offered is not None and mechanism not in offered:  # not a token problem: refreshing would not help
+                raise AuthenticationError(f"the POP3 server does not offer SASL {mechanism} (it offers: "
+                                          f"{' '.join(offered) or 'none'}): {_text(line)}")
             raise TokenRejected(f"the POP3 server rejected the OAuth2 access token: {_text(line)}")
 
     def list_messages(self) -> list[MessageRef]:
@@ -216,6 +238,10 @@ class POP3TLS(POP3):
         except poplib.error_proto as exc:
             raise ConnectError(f"the POP3 server did not accept STLS: {_text(exc)}") from None
         return conn
+
+
+def _is_continuation(line: bytes) -> bool:
+    return line == b"+" or line.startswith(b"+ ")
 
 
 def _text(value) -> str:

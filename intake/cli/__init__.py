@@ -41,10 +41,11 @@ def cli() -> None:
     """Intake: collect mail from many mailboxes into helpdesk tickets."""
 
 
-from . import admin, collect, mail, rules, tickets  # noqa: E402  - modules register their commands on `cli`
+from . import admin, collect, mail, oauth, rules, tickets  # noqa: E402  - modules register their commands on `cli`
 
 admin.register(cli)
 collect.register(cli)
+oauth.register(cli)
 tickets.register(cli)
 mail.register(cli)
 rules.register(cli)

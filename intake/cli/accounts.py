@@ -26,6 +26,14 @@ def account_options(for_add: bool):
             click.option("--username", required=for_add),
             click.option("--password-env", metavar="VAR", help="Read the password from this environment variable."),
             click.option("--password-stdin", is_flag=True, help="Read the password from standard input."),
+            click.option("--auth", "auth_method", type=click.Choice(["password", "oauth2"]),
+                         help="How to log in (default password)."),
+            click.option("--oauth-provider", help="OAuth2 provider configuration (see `intake oauth providers list`)."),
+            click.option("--grant", "oauth_grant",
+                         type=click.Choice(["authorization_code", "device_code", "client_credentials"]),
+                         help="OAuth2 grant that authorizes the account."),
+            click.option("--sasl", "sasl_mechanism", type=click.Choice(["xoauth2", "oauthbearer"], case_sensitive=False),
+                         help="SASL mechanism that sends the OAuth2 token (default XOAUTH2)."),
             click.option("--email", help="The account's own address."),
             click.option("--folder", help="IMAP folder (default INBOX)."),
             click.option("--ca-file", help="PEM file of the CA that signed the server's certificate."),
@@ -83,8 +91,8 @@ def accounts() -> None:
 @account_options(for_add=True)
 def add(**options) -> None:
     values = _values(options)
-    if "password" not in values:
-        raise click.UsageError("give the password with --password-env VAR or --password-stdin")
+    if "password" not in values and values.get("auth_method", "password") == "password":
+        raise click.UsageError("give the password with --password-env VAR or --password-stdin (or use --auth oauth2)")
     if db.session.scalar(select(MailAccount).where(MailAccount.name == values["name"])):
         raise ValidationError(f"an account named {values['name']!r} exists already")
     account = MailAccount(validity="valid", dispatch="to", folder="INBOX", enabled=True, verify_tls=True,

@@ -15,6 +15,7 @@ from .. import fetching, scheduling
 from ..errors import IntakeError
 from ..extensions import db
 from ..models import MailAccount, Validity
+from ..oauth import session as oauth_session
 from ..transport import Transcript, TransportError, get_transport
 from ._util import emit_json
 
@@ -51,7 +52,7 @@ def check_account(account: MailAccount) -> dict:
         session = cls(settings, transcript)
         try:
             session.open()
-            session.authenticate(credentials)
+            oauth_session.authenticate(session, account, credentials)  # OAuth2: refresh once on rejection
             refs = session.list_messages()
             result.update(ok=True, messages=len(refs), bytes=sum(ref.size for ref in refs))
             session.finish()

@@ -1,6 +1,8 @@
 """SQLAlchemy models, one module per aggregate."""
 from .account import AuthMethod, Dispatch, MailAccount, Validity
 from .collection import AccountLock, CollectedMessage, CollectionRun, FailedMessage
+from .oauth import (OAuthAccessToken, OAuthGrant, OAuthProviderConfig, OAuthRefreshLock, OAuthRefreshToken,
+                    OAuthStatus, SaslMechanism)
 from .queue import Queue, SystemAddress
 from .rules import AutoAnswer, FilterRule
 from .ticket import Article, Attachment, RawMessage, Ticket, TicketCounter, TicketState
@@ -11,5 +13,6 @@ __all__ = [
     "AccountLock", "Article", "Attachment", "AuthMethod", "CollectedMessage", "CollectionRun",
     "Dispatch", "FailedMessage", "MailAccount", "Queue", "RawMessage", "SystemAddress", "Ticket",
     "TicketCounter", "TicketState", "User", "Validity", "user_queue_grants", "utcnow",
-    "AutoAnswer", "FilterRule",
+    "OAuthAccessToken", "OAuthGrant", "OAuthProviderConfig", "OAuthRefreshLock", "OAuthRefreshToken",
+    "OAuthStatus", "SaslMechanism", "AutoAnswer", "FilterRule",
 ]

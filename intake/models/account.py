@@ -66,6 +66,14 @@ class MailAccount(db.Model):
     worker_queue: Mapped[str | None] = mapped_column(String(100))
     comment: Mapped[str] = mapped_column(Text, default="")
 
+    # OAuth2 (auth_method "oauth2"): which provider, which grant, which SASL mechanism, and
+    # whether the account is authorized. The tokens live in oauth_access_tokens/oauth_refresh_tokens.
+    oauth_provider_id: Mapped[int | None] = mapped_column(ForeignKey("oauth_providers.id"))
+    oauth_grant: Mapped[str | None] = mapped_column(String(30))
+    sasl_mechanism: Mapped[str] = mapped_column(String(20), default="XOAUTH2", server_default="XOAUTH2")
+    oauth_status: Mapped[str | None] = mapped_column(String(30))  # models.oauth.OAuthStatus
+    oauth_error: Mapped[str | None] = mapped_column(Text)  # the provider's last error, shown to admins
+
     # Collection state, written by the scheduler and the collection run.
     last_run_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
@@ -78,6 +86,7 @@ class MailAccount(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     queue: Mapped[Queue | None] = relationship()
+    oauth_provider: Mapped["OAuthProviderConfig | None"] = relationship()  # noqa: F821 - models/oauth.py
 
     def __repr__(self) -> str:  # never includes secrets
         return f"<MailAccount {self.id} {self.name} {self.protocol}://{self.host}>"

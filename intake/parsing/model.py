@@ -60,18 +60,24 @@ class ParsedMessage:
     problems: list[str] = field(default_factory=list)
     limit_exceeded: bool = False
 
+    def _index(self) -> dict[str, list[str]]:
+        """Header values by lower-case name, built once (routing asks for many headers)."""
+        index = self.__dict__.get("_header_index")
+        if index is None or self.__dict__.get("_indexed_count") != len(self.headers):
+            index = {}
+            for key, value in self.headers:
+                index.setdefault(key.lower(), []).append(value)
+            self.__dict__["_header_index"], self.__dict__["_indexed_count"] = index, len(self.headers)
+        return index
+
     def header(self, name: str) -> list[str]:
         """All values of header `name` (case-insensitive), in order."""
-        wanted = name.lower()
-        return [value for key, value in self.headers if key.lower() == wanted]
+        return list(self._index().get(name.lower(), ()))
 
     def first_header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive), or None."""
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key.lower() == wanted:
-                return value
-        return None
+        values = self._index().get(name.lower())
+        return values[0] if values else None
 
     def to_json(self) -> dict:
         """A JSON-able summary (attachment payloads and raw headers left out)."""
