@@ -6,11 +6,15 @@ from alembic.runtime.migration import MigrationContext
 
 from intake import migrate
 from intake.extensions import db
+from intake.search import include_object
 
 
 def test_migrated_database_matches_the_models(app):
     assert migrate.is_current()
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        # include_object: the search index (intake/search.py) is created by migration
+        # 0003_web outside the ORM, so the models cannot describe it.
+        context = MigrationContext.configure(connection, opts={"compare_type": False,
+                                                                "include_object": include_object})
         differences = compare_metadata(context, db.metadata)
     assert differences == []

@@ -26,7 +26,15 @@ DEFAULT_PRIORITY = 3
 
 class Ticket(db.Model):
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_queue_updated", "queue_id", "updated_at", "id"),)
+    __table_args__ = (
+        Index("ix_tickets_queue_updated", "queue_id", "updated_at", "id"),
+        # The web ticket list (keyset pagination per sort order and filter; migration 0003_web):
+        Index("ix_tickets_updated_id", "updated_at", "id"),
+        Index("ix_tickets_state_updated", "state", "updated_at", "id"),
+        Index("ix_tickets_priority_updated", "priority", "updated_at", "id"),
+        Index("ix_tickets_state_queue", "state", "queue_id"),
+        Index("ix_tickets_owner_updated", "owner_id", "updated_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     _sentinel = insert_sentinel("_sentinel")  # lets one INSERT … RETURNING add a whole batch (see ingest)
