@@ -20,7 +20,7 @@ def _config(connection) -> Config:
     return config
 
 
-def upgrade(revision: str = "heads") -> None:
+def upgrade(revision: str = "head") -> None:
     with db.engine.begin() as connection:
         command.upgrade(_config(connection), revision)
 

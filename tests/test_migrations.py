@@ -18,3 +18,17 @@ def test_migrated_database_matches_the_models(app):
                                                                 "include_object": include_object})
         differences = compare_metadata(context, db.metadata)
     assert differences == []
+
+
+def test_migrations_form_one_chain_that_downgrades_and_upgrades_again(app):
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect
+
+    with db.engine.begin() as connection:
+        config = migrate._config(connection)
+        assert len(ScriptDirectory.from_config(config).get_heads()) == 1, "linear history: one head"
+        command.downgrade(config, "base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade()
+    assert migrate.is_current()

@@ -1,7 +1,7 @@
 """web UI: audit log, login throttling, ticket list indexes, full-text search index
 
 Revision ID: 0003_web
-Revises: 0001
+Revises: 0002_oauth
 Create Date: 2026-11-23 12:00:00
 
 The search index (see intake/search.py) is not modelled by the ORM: an FTS5 table on
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = "0003_web"
-down_revision = "0001"
+down_revision = "0002_oauth"
 branch_labels = None
 depends_on = None
 

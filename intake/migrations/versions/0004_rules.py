@@ -1,13 +1,13 @@
 """filter rules and the automatic-answer log
 
 Revision ID: 0004_rules
-Revises: 0001
+Revises: 0003_web
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0004_rules"
-down_revision = "0001"
+down_revision = "0003_web"
 branch_labels = None
 depends_on = None
 
