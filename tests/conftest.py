@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from email.message import EmailMessage
@@ -28,6 +29,9 @@ from tests.peers.postgres import PostgresCluster
 from tests.peers.redis_server import RedisServer
 
 ENCRYPTION_KEY = Fernet.generate_key().decode()
+# Subprocesses run the `intake` console of the interpreter running the tests (the virtualenv's),
+# never another installation that happens to be on PATH.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 BACKENDS = [b for b in ("sqlite", "postgresql") if os.environ.get("INTAKE_TEST_DB", b) == b]
 _names = itertools.count(1)
 
