@@ -92,6 +92,7 @@ def main() -> None:
             bare_rate = bare_count / bare_seconds
 
             env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
+            env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # this interpreter's intake
             env.update(INTAKE_INSTANCE_PATH=str(workdir / "instance"), MAILBOX_PASSWORD=password)
             if args.db == "postgresql":
                 cluster = PostgresCluster().start()
