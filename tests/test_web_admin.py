@@ -64,6 +64,21 @@ def test_form_fields_follow_protocol_and_default_ports_are_offered(web, people):
     assert 'data-when="auth:oauth2"' in page and 'data-when="folders"' in page
 
 
+def test_oauth2_account_is_added_through_the_form_with_provider_grant_and_mechanism(web, people, dovecot, mailbox, cli):
+    added = cli("oauth", "providers", "add", "m365", "--kind", "microsoft", "--client-id", "app-id",
+                "--client-secret-env", "CLIENT_SECRET", "--tenant", "contoso.example", env={"CLIENT_SECRET": "s3cret"})
+    assert added.exit_code == 0, added.output
+    client = web(people.admin)
+    page = client.get("/admin/accounts/new").get_data(as_text=True)
+    assert '<option value="m365"' in page and 'value="client_credentials"' in page and 'value="OAUTHBEARER"' in page
+    account = add_account(client, dovecot, mailbox, auth_method="oauth2", oauth_provider="m365",
+                          oauth_grant="device_code", sasl_mechanism="OAUTHBEARER", password="")
+    assert account.auth_method == "oauth2" and account.oauth_provider.name == "m365"
+    assert (account.oauth_grant, account.sasl_mechanism) == ("device_code", "OAUTHBEARER")
+    edit = client.get(f"/admin/accounts/{account.id}/edit").get_data(as_text=True)
+    assert '<option value="m365" selected' in edit and '<option value="OAUTHBEARER" selected' in edit
+
+
 def test_test_configuration_shows_the_transcript_with_secrets_redacted(web, people, dovecot, mailbox):
     client = web(people.admin)
     account = add_account(client, dovecot, mailbox)

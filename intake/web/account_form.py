@@ -11,7 +11,8 @@ from ..models.account import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_INTERVAL_SECONDS,
                               DEFAULT_MAX_MESSAGES_PER_RUN, DEFAULT_READ_TIMEOUT)
 from ..transport import Transport, available_transports
 
-TEXT_FIELDS = ("name", "email", "protocol", "host", "port", "username", "auth_method", "folder", "ca_file",
+TEXT_FIELDS = ("name", "email", "protocol", "host", "port", "username", "auth_method", "oauth_provider", "oauth_grant",
+               "sasl_mechanism", "folder", "ca_file",
                "connect_timeout", "read_timeout", "dispatch", "queue", "validity", "interval_seconds",
                "max_messages_per_run", "max_message_size", "worker_queue", "comment")
 CHECKBOXES = ("verify_tls", "trusted", "enabled", "keep_on_server")
@@ -52,6 +53,9 @@ def protocol_choices() -> list[ProtocolChoice]:
 def read_form(form) -> dict:
     """Form → the values apply_settings takes. An empty password means "unchanged" and is left out."""
     values = {field: form.get(field, "").strip() for field in TEXT_FIELDS if field in form}
+    if values.get("auth_method", "password") != "oauth2":  # the OAuth fields are hidden then
+        for field in ("oauth_provider", "oauth_grant", "sasl_mechanism"):
+            values.pop(field, None)
     if "comment" in form:
         values["comment"] = form.get("comment", "")
     for field in CHECKBOXES:
@@ -63,8 +67,9 @@ def read_form(form) -> dict:
 
 def snapshot(account) -> dict:
     """The account's settings as the form shows them (never the password)."""
-    data = {field: getattr(account, field) for field in TEXT_FIELDS if field != "queue"}
+    data = {field: getattr(account, field) for field in TEXT_FIELDS if field not in ("queue", "oauth_provider")}
     data.update({field: getattr(account, field) for field in CHECKBOXES})
     data["queue"] = account.queue.name if account.queue else ""
+    data["oauth_provider"] = account.oauth_provider.name if account.oauth_provider else ""
     data["password_set"] = bool(account.password)
     return data

@@ -44,7 +44,8 @@ def _form(account: MailAccount | None, values: dict, error: str | None = None, s
     queues = list(db.session.scalars(select(Queue).order_by(Queue.name)))
     return render_template("admin/account_form.html", account=account, values=values, error=error,
                            protocols=protocol_choices(), queues=queues, validities=[v.value for v in Validity],
-                           dispatches=[d.value for d in Dispatch], auth_methods=[m.value for m in AuthMethod]), status
+                           dispatches=[d.value for d in Dispatch], auth_methods=[m.value for m in AuthMethod],
+                           oauth_providers=_oauth_provider_names()), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -140,3 +141,9 @@ def set_enabled(account_id: int):
         db.session.commit()
     flash(f"{account.name} is {'enabled' if enabled else 'disabled'}.", "success")
     return redirect(url_for("account_ops.show", account_id=account.id))
+
+
+def _oauth_provider_names() -> list[str]:
+    from ..models import OAuthProviderConfig
+
+    return list(db.session.scalars(select(OAuthProviderConfig.name).order_by(OAuthProviderConfig.name)))
