@@ -195,3 +195,32 @@ def test_dashboard_charts_intake_per_account_from_the_runs(web, people):
     data = json.loads(re.search(r'id="dashboard-data">(.*?)</script>', page, re.S).group(1))
     assert data["accounts"]["charted"]["stored"][-1] == 5 and data["accounts"]["charted"]["errors"][-1] == 1
     assert "chart-4.6.1.umd.min.js" in page
+
+
+def test_oauth_providers_are_added_edited_and_deleted_in_the_web_ui(web, people):
+    from intake.models import OAuthProviderConfig
+    from sqlalchemy import text
+
+    assert web(people.agent).get("/oauth/providers/new").status_code == 403
+    client = web(people.admin)
+    page = client.get("/oauth/providers/new").get_data(as_text=True)
+    assert "/oauth/callback" in page and '<option value="microsoft" selected' in page
+    bad = client.post("/oauth/providers/new", data={"name": "has space", "kind": "microsoft", "client_id": "x"})
+    assert bad.status_code == 422 and "without spaces" in bad.get_data(as_text=True)
+    form = {"name": "m365", "kind": "microsoft", "client_id": "app-id", "client_secret": "top-secret-value",
+            "tenant": "contoso.example", "scopes": ""}
+    assert client.post("/oauth/providers/new", data=form).status_code == 302
+    row = db.session.scalar(select(OAuthProviderConfig).where(OAuthProviderConfig.name == "m365"))
+    assert row.client_secret == "top-secret-value"
+    stored = db.session.execute(text("SELECT client_secret FROM oauth_providers")).scalar_one()
+    assert "top-secret-value" not in stored
+    edit = client.get(f"/oauth/providers/{row.id}/edit").get_data(as_text=True)
+    assert "top-secret-value" not in edit and "a secret is set" in edit
+    form.update(client_secret="", tenant="fabrikam.example")
+    assert client.post(f"/oauth/providers/{row.id}/edit", data=form).status_code == 302
+    db.session.expire_all()
+    row = db.session.get(OAuthProviderConfig, row.id)
+    assert (row.tenant, row.client_secret) == ("fabrikam.example", "top-secret-value"), "empty secret = unchanged"
+    assert "m365" in client.get("/admin/audit/").get_data(as_text=True)
+    assert client.post(f"/oauth/providers/{row.id}/delete").status_code == 302
+    assert db.session.scalar(select(OAuthProviderConfig)) is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, session
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -18,6 +18,7 @@ from ..errors import IntakeError
 from ..extensions import db
 from ..models import AuthMethod, MailAccount, OAuthGrant
 from ..oauth import config as provider_service
+from ..oauth.providers import available_providers
 from ..oauth.authorize import PendingAuthorization, finish_authorization, start_authorization
 from ..oauth.status import describe, provider_warnings
 try:
@@ -50,6 +51,62 @@ def providers():
     return render_template("oauth/providers.html", providers=[provider_service.describe_provider(r) for r in rows],
                            accounts=[describe(a) for a in accounts], warnings=provider_warnings(),
                            redirect_uri=provider_service.redirect_uri())
+
+
+# --- provider configurations: add, edit, delete (the console's `intake oauth providers …` on the web) ---
+PROVIDER_FORM_FIELDS = ("kind", "client_id", "tenant", "authority", "authorize_url", "token_url", "device_url",
+                        "discovery_url", "scopes", "client_secret_expires_at")
+
+
+@bp.route("/providers/new", methods=["GET", "POST"])
+@bp.route("/providers/<int:provider_id>/edit", methods=["GET", "POST"])
+@admin_only
+def provider_form(provider_id: int | None = None):
+    from . import audit
+
+    row = provider_service.find_provider(provider_id) if provider_id else None
+    values = {field: getattr(row, field) for field in PROVIDER_FORM_FIELDS} if row else {"kind": "microsoft"}
+    error = None
+    if request.method == "POST":
+        values = {field: request.form.get(field, "") for field in PROVIDER_FORM_FIELDS}
+        submitted = dict(values)
+        if request.form.get("client_secret"):  # empty: unchanged (never echoed back)
+            submitted["client_secret"] = request.form["client_secret"]
+        try:
+            if row is None:
+                row = provider_service.add_provider(request.form.get("name", ""), submitted)
+                changed = sorted(submitted)
+            else:
+                changed = provider_service.update_provider(row, submitted)
+            db.session.flush()
+            audit.record("oauth-provider.save", "oauth-provider", row.id, row.name,
+                         {field: "changed" for field in changed})
+            db.session.commit()
+            return redirect(url_for("oauth.providers"))
+        except IntakeError as exc:
+            db.session.rollback()
+            row = provider_service.find_provider(provider_id) if provider_id else None
+            error = str(exc)
+    kinds = sorted(available_providers())
+    return render_template("oauth/provider_form.html", row=row, values=values, error=error, kinds=kinds,
+                           name=request.form.get("name", "") if row is None else row.name,
+                           redirect_uri=provider_service.redirect_uri()), 422 if error else 200
+
+
+@bp.post("/providers/<int:provider_id>/delete")
+@admin_only
+def provider_delete(provider_id: int):
+    from . import audit
+
+    row = provider_service.find_provider(provider_id)
+    try:
+        provider_service.delete_provider(row)
+        audit.record("oauth-provider.delete", "oauth-provider", provider_id, row.name)
+        db.session.commit()
+    except IntakeError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("oauth.providers"))
 
 
 @bp.get("/accounts/<int:account_id>")
