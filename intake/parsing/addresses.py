@@ -17,26 +17,10 @@ from __future__ import annotations
 
 from .charsets import Note
 from .model import Address
+from .headers import read_quoted
 from .rfc2047 import decode_words
 
 _SPECIAL = '"(<,;:'
-
-
-def _quoted(text: str, pos: int) -> tuple[str, int]:
-    """Quoted string starting at text[pos] == '"'; (unescaped content, end)."""
-    out = []
-    pos += 1
-    while pos < len(text):
-        ch = text[pos]
-        if ch == "\\" and pos + 1 < len(text):
-            out.append(text[pos + 1])
-            pos += 2
-            continue
-        if ch == '"':
-            return "".join(out), pos + 1
-        out.append(ch)
-        pos += 1
-    return "".join(out), pos
 
 
 def _comment(text: str, pos: int) -> tuple[str, int]:
@@ -73,7 +57,7 @@ def _tokens(text: str) -> list[tuple[str, str, str]]:
         ch = text[pos]
         start = pos
         if ch == '"':
-            value, pos = _quoted(text, pos)
+            value, pos = read_quoted(text, pos)
             tokens.append(("quoted", value, text[start:pos]))
         elif ch == "(":
             value, pos = _comment(text, pos)

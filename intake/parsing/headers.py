@@ -139,3 +139,20 @@ def first(fields: list[RawField], name: str) -> bytes | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+def read_quoted(text: str, pos: int) -> tuple[str, int]:
+    """An RFC 5322 quoted string starting at text[pos] == '"': (unescaped content, end). Unterminated: to the end."""
+    out = []
+    pos += 1
+    while pos < len(text):
+        ch = text[pos]
+        if ch == "\\" and pos + 1 < len(text):
+            out.append(text[pos + 1])
+            pos += 2
+            continue
+        if ch == '"':
+            return "".join(out), pos + 1
+        out.append(ch)
+        pos += 1
+    return "".join(out), pos

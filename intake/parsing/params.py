@@ -11,6 +11,7 @@ from urllib.parse import unquote_to_bytes
 
 from . import charsets
 from .charsets import Note
+from .headers import read_quoted
 from .rfc2047 import decode_words
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
@@ -33,7 +34,7 @@ def split_params(text: str) -> tuple[str, list[tuple[str, str]]]:
             while pos < n and text[pos] in " \t":
                 pos += 1
             if pos < n and text[pos] == '"':
-                val, pos = _quoted(text, pos)
+                val, pos = read_quoted(text, pos)
                 stop = _find_unquoted(text, pos, ";")  # skip junk after the quotes
                 pos = stop
             else:
@@ -62,22 +63,6 @@ def _find_unquoted(text: str, pos: int, chars: str) -> int:
             return pos
         pos += 1
     return n
-
-
-def _quoted(text: str, pos: int) -> tuple[str, int]:
-    out = []
-    pos += 1
-    while pos < len(text):
-        ch = text[pos]
-        if ch == "\\" and pos + 1 < len(text):
-            out.append(text[pos + 1])
-            pos += 2
-            continue
-        if ch == '"':
-            return "".join(out), pos + 1
-        out.append(ch)
-        pos += 1
-    return "".join(out), pos
 
 
 def decode_8bit(value: str, hint: str | None, note: Note | None, what: str) -> str:

@@ -23,27 +23,13 @@ import time
 
 import requests
 
-from .ports import ManagedProcess, free_port
+from .ports import AuthorizationServerProcess
 
 USER_CODE_INTERVAL_SECONDS = 1  # tests poll fast; real providers say 5
 
 
-class DeviceServer(ManagedProcess):
+class DeviceServer(AuthorizationServerProcess):
     kind = "devicesrv"
-
-    def __init__(self, clients: dict[str, str | None]):
-        super().__init__()
-        self.host = "127.0.0.1"
-        self.port = free_port()
-        self.clients = clients
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def introspection_url(self) -> str:
-        return f"{self.url}/introspect"
 
     def start(self, timeout: float = 15.0) -> "DeviceServer":
         if self.alive():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from .ports import ManagedProcess, free_port
+from .ports import AuthorizationServerProcess
 
 __all__ = ["OAuthMockServer", "MOCK_DIR"]
 
@@ -24,22 +24,8 @@ MOCK_DIR = Path(__file__).resolve().parent / "oauth_mock"
 CONTROL_TIMEOUT_SECONDS = 10
 
 
-class OAuthMockServer(ManagedProcess):
+class OAuthMockServer(AuthorizationServerProcess):
     kind = "oauthmock"
-
-    def __init__(self, clients: dict[str, str | None]):
-        super().__init__()
-        self.host = "127.0.0.1"
-        self.port = free_port()
-        self.clients = clients
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def introspection_url(self) -> str:
-        return f"{self.url}/introspect"
 
     @property
     def discovery_url(self) -> str:

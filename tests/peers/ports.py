@@ -251,3 +251,20 @@ def _wait_nowait(pid: int, timeout: float) -> bool:
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 
+
+class AuthorizationServerProcess(ManagedProcess):
+    """Base of the test OAuth2 servers: an HTTP peer on 127.0.0.1 with registered clients and introspection."""
+
+    def __init__(self, clients: dict[str, str | None]):
+        super().__init__()
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.clients = clients
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def introspection_url(self) -> str:
+        return f"{self.url}/introspect"
