@@ -5,7 +5,7 @@ import os
 import sys
 
 import click
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .. import accounts as service
