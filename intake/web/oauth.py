@@ -7,11 +7,9 @@ cookie; the callback only accepts the state it belongs to.
 """
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..errors import IntakeError
@@ -21,10 +19,7 @@ from ..oauth import config as provider_service
 from ..oauth.providers import available_providers
 from ..oauth.authorize import PendingAuthorization, finish_authorization, start_authorization
 from ..oauth.status import describe, provider_warnings
-try:
-    from .security import CSP  # the site-wide Content-Security-Policy, extended on the Authorize page
-except ImportError:  # pragma: no cover - no site-wide policy to extend
-    CSP = None
+from .security import CSP, admin_required  # CSP: the site-wide policy, extended on the Authorize page
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth")
 
@@ -32,18 +27,8 @@ bp = Blueprint("oauth", __name__, url_prefix="/oauth")
 PENDING_SESSION_KEY = "intake_oauth_pending"
 
 
-def admin_only(view):
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-    return wrapped
-
-
 @bp.get("/providers")
-@admin_only
+@admin_required
 def providers():
     rows = provider_service.list_providers()
     accounts = db.session.scalars(select(MailAccount).where(MailAccount.auth_method == AuthMethod.OAUTH2.value)
@@ -60,7 +45,7 @@ PROVIDER_FORM_FIELDS = ("kind", "client_id", "tenant", "authority", "authorize_u
 
 @bp.route("/providers/new", methods=["GET", "POST"])
 @bp.route("/providers/<int:provider_id>/edit", methods=["GET", "POST"])
-@admin_only
+@admin_required
 def provider_form(provider_id: int | None = None):
     from . import audit
 
@@ -94,7 +79,7 @@ def provider_form(provider_id: int | None = None):
 
 
 @bp.post("/providers/<int:provider_id>/delete")
-@admin_only
+@admin_required
 def provider_delete(provider_id: int):
     from . import audit
 
@@ -110,19 +95,19 @@ def provider_delete(provider_id: int):
 
 
 @bp.get("/accounts/<int:account_id>")
-@admin_only
+@admin_required
 def account(account_id: int):
     mail_account = _oauth_account(account_id)
     response = make_response(render_template("oauth/account.html", account=mail_account, entry=describe(mail_account),
                                              redirect_uri=provider_service.redirect_uri()))
     origin = _authorize_origin(mail_account)
-    if origin and CSP:  # the Authorize form's POST is answered by a redirect to the provider: let CSP allow it
+    if origin:  # the Authorize form's POST is answered by a redirect to the provider: let CSP allow it
         response.headers["Content-Security-Policy"] = CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
     return response
 
 
 @bp.post("/accounts/<int:account_id>/authorize")
-@admin_only
+@admin_required
 def authorize(account_id: int):
     mail_account = _oauth_account(account_id)
     try:
@@ -134,7 +119,7 @@ def authorize(account_id: int):
 
 
 @bp.get("/callback")
-@admin_only
+@admin_required
 def callback():
     sealed = session.pop(PENDING_SESSION_KEY, None)
     try:
